@@ -1,0 +1,57 @@
+# ANNICAS - the two commands a student needs are `make lab` and `make test`.
+# Both create .venv on first use and install everything the course needs into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+LAB_PORT ?= 8888
+
+# JupyterLab refuses to run as root unless told; CI and containers run as root.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: help setup lab test test-unit test-notebooks export check-export bench clean
+
+help:
+	@echo "make lab     - set up (first time) and open the course in JupyterLab"
+	@echo "make test    - set up (first time) and run every test: library, export drift, notebooks"
+	@echo "make export  - write annicas_lib/ from the notebooks' '#| export' cells"
+	@echo "make bench   - print the speed benchmarks"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "ANNICAS needs Python 3.10 or newer; this is " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[course,test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) \
+	  $(if $(DISPLAY),,--no-browser) $(LAB_ARGS)
+
+export: $(STAMP)
+	$(PY) tools/export.py
+
+check-export:
+	$(PYTHON) tools/export.py --check
+
+test: $(STAMP) check-export
+	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+	  tests notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider tests
+
+test-notebooks: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
