@@ -11,12 +11,14 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; CI and containers run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help setup lab test test-unit test-notebooks export check-export bench clean
+.PHONY: help setup lab test test-unit test-notebooks export check-export exercises check-exercises check bench clean
 
 help:
 	@echo "make lab     - set up (first time) and open the course in JupyterLab"
 	@echo "make test    - set up (first time) and run every test: library, export drift, notebooks"
 	@echo "make export  - write annicas_lib/ from the notebooks' '#| export' cells"
+	@echo "make exercises - write exercises/ from solutions/ (student versions)"
+	@echo "make check NB=exercises/06_backpropagation.ipynb - check a notebook's exercises and print a table"
 	@echo "make bench   - print the speed benchmarks"
 
 $(STAMP): pyproject.toml
@@ -38,10 +40,20 @@ export: $(STAMP)
 check-export:
 	$(PYTHON) tools/export.py --check
 
-test: $(STAMP) check-export
+exercises:
+	$(PYTHON) tools/make_exercises.py
+
+check-exercises:
+	$(PYTHON) tools/make_exercises.py --check
+
+NB ?= exercises
+check: $(STAMP)
+	$(PY) -m annicas_lib.check $(NB)
+
+test: $(STAMP) check-export check-exercises
 	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
-	  tests notebooks
+	  tests notebooks solutions
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider tests
