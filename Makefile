@@ -11,7 +11,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; CI and containers run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help setup lab test test-unit test-notebooks export check-export exercises check-exercises check bench clean
+.PHONY: help setup lab test test-unit test-notebooks export check-export exercises check-exercises check test-browser test-setup book bench clean
 
 help:
 	@echo "make lab     - set up (first time) and open the course in JupyterLab"
@@ -61,6 +61,22 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+
+# Real-browser test: installs Debian's chromium (never a downloaded browser) and playwright.
+test-browser: $(STAMP) book
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+	$(PY) -m pip install --quiet -e '.[course,test,browser,book]'
+	$(PY) -m pytest -p no:cacheprovider system_tests/test_jupyterlab.py system_tests/test_book.py
+
+# A fresh clone runs the README's two commands; environment.yml builds a working environment.
+test-setup: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider system_tests/test_clean_machine.py
+
+# The course as a static website in _book/ (open _book/index.html).
+book: $(STAMP)
+	$(PY) -c 'import jupyter_server_mathjax' 2>/dev/null || $(PY) -m pip install --quiet -e '.[course,test,book]'
+	$(PY) tools/build_book.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
