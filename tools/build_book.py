@@ -73,6 +73,11 @@ def snapshot_widgets(nb):
     return replaced
 
 
+MATHJAX_FONTS = (
+    '<script type="text/x-mathjax-config">MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], '
+    'preferredFont: "STIX-Web", webFont: "STIX-Web", imageFont: null}});</script>\n'
+)
+
 PAGE_CSS = """
 body { margin: 0; }
 .annicas-nav { position: sticky; top: 0; z-index: 10; background: #1f2a44; color: #fff; padding: 8px 20px;
@@ -104,7 +109,7 @@ def build(out=OUT):
 
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", out / "mathjax")
     exporter = HTMLExporter(template_name="lab")
-    exporter.mathjax_url = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+    exporter.mathjax_url = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
     chapters = []
     loaded = []
     for path in notebooks:
@@ -117,6 +122,8 @@ def build(out=OUT):
         # no page of the book may load anything from the internet
         body = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*></script>', "", body)
         body = body.replace("</head>", f"<style>{PAGE_CSS}</style></head>", 1)
+        # the packaged MathJax carries the STIX-Web fonts only
+        body = body.replace('<script src="mathjax/MathJax.js', MATHJAX_FONTS + '<script src="mathjax/MathJax.js', 1)
         body = re.sub(r"(<body[^>]*>)", r"\1" + nav(chapters[i - 1] if i else None,
                                                      chapters[i + 1] if i + 1 < len(chapters) else None), body, count=1)
         (out / chapters[i][0]).write_text(body, encoding="utf-8")
