@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 LAB_PORT ?= 8888
+# pytest already runs one notebook per core; a multi-threaded BLAS inside each would only fight over them.
+TEST_ENV := MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # JupyterLab refuses to run as root unless told; CI and containers run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
@@ -51,7 +53,7 @@ check: $(STAMP)
 	$(PY) -m annicas_lib.check $(NB)
 
 test: $(STAMP) check-export check-exercises
-	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	  tests notebooks solutions
 
@@ -59,7 +61,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider tests
 
 test-notebooks: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
 
 # Real-browser test: installs Debian's chromium (never a downloaded browser) and playwright.
