@@ -100,7 +100,7 @@ def check_notebook(path, reference=None, timeout=120):
 
     expected = {}
     if reference is not None:
-        ref_nb = nbformat.from_dict(reference)
+        ref_nb = nbformat.reads(json.dumps(reference), as_version=4)  # joins sources stored as lists of lines
         expected = {_grade_id(c): c for c in ref_nb.cells if _is_check(c)}
         titles = _titles(ref_nb)
     else:

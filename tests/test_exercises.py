@@ -21,7 +21,8 @@ def _meta(grade_id, solution):
 
 def _cell(kind, source, metadata=None):
     _cell.count = getattr(_cell, "count", 0) + 1
-    cell = {"cell_type": kind, "id": f"cell-{_cell.count}", "metadata": metadata or {}, "source": source}
+    # sources as lists of lines, the way notebooks store them on disk
+    cell = {"cell_type": kind, "id": f"cell-{_cell.count}", "metadata": metadata or {}, "source": source.splitlines(keepends=True)}
     if kind == "code":
         cell.update(outputs=[], execution_count=None)
     return cell
