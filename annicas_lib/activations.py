@@ -9,19 +9,24 @@ from annicas_lib.dense import _as_array
 
 
 class Activation_ReLU:
-    """ReLU(x) = max(0, x), elementwise. Any shape in, the same shape out."""
+    """ReLU(x) = max(0, x), elementwise.
+
+    forward: inputs of any shape -> output of the same shape (negative values become 0)."""
 
     def forward(self, inputs):
-        self.inputs = _as_array(inputs)
+        self.inputs = _as_array(inputs, "Activation_ReLU")
         self.output = np.maximum(0, self.inputs)
         return self.output
 
 
 class Activation_Sigmoid:
-    """sigm(x) = 1 / (1 + exp(-x)), elementwise, squashing every value into (0, 1)."""
+    """sigm(x) = 1 / (1 + exp(-x)), elementwise, squashing every value into (0, 1).
+
+    forward: inputs of any shape -> output of the same shape. Computed without overflow for
+    any input: only exp(-|x|), which is at most 1, is ever evaluated."""
 
     def forward(self, inputs):
-        x = _as_array(inputs)
+        x = _as_array(inputs, "Activation_Sigmoid")
         self.inputs = x
         # exp of a large positive number overflows: use exp(-|x|), which is always <= 1
         e = np.exp(-np.abs(x))

@@ -25,9 +25,12 @@ def get_rng(rng=None):
     return np.random.default_rng(rng)
 
 
-def _as_array(inputs):
-    """`inputs` as a numpy array of floats (lists and integers are converted, float32 is kept)."""
+def _as_array(inputs, who="this layer"):
+    """`inputs` as a numpy array of floats, any shape (lists and integers are converted, float32
+    is kept), or one clear TypeError, naming `who`, for text and other non-numbers."""
     x = np.asarray(inputs)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise TypeError(f"{who} expected numbers, got an array of {x.dtype}: pass a list or array of floats.")
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
@@ -94,6 +97,7 @@ class Layer_Dense:
         self.bias_regularizer_l2 = bias_regularizer_l2
 
     def forward(self, inputs):
+        """inputs: (N, n_inputs) array or nested list -> sets and returns output (N, n_neurons)."""
         # backward needs the inputs: dL/dweights = inputs.T @ dL/doutput
         self.inputs = _as_batch(inputs, self.n_inputs, "Layer_Dense", self.dtype)
         self.output = self.inputs @ self.weights + self.biases

@@ -33,6 +33,7 @@ def _as_labels(y_true, n_samples, n_classes, who):
 
 
 def _as_predictions(prob_pred, who):
+    """`prob_pred` as a float array of shape (n_samples, n_classes), or a clear error."""
     p = np.asarray(prob_pred)
     if p.ndim != 2:
         raise ValueError(f"{who} expected predictions of shape (n_samples, n_classes), got shape {p.shape}.")
@@ -40,7 +41,9 @@ def _as_predictions(prob_pred, who):
 
 
 class Loss:
-    """Base class: a loss's `forward` gives one loss per sample; `calculate` averages them."""
+    """Base class: a loss's `forward` gives one loss per sample; `calculate` averages them.
+
+    calculate(output (N, ...), y) -> float, the mean of forward(output, y) over the N samples."""
 
     def calculate(self, output, y):
         sample_losses = self.forward(output, y)
@@ -67,7 +70,10 @@ class Loss_CategoricalCrossEntropy(Loss):
 
 
 def accuracy(output, y):
-    """Fraction of rows whose largest output is at the true class. `y`: int labels or one-hot."""
+    """Fraction of rows whose largest output is at the true class, a float in [0, 1].
+
+    output: (N, n_classes) probabilities or scores; y: (N,) int labels or (N, n_classes) one-hot.
+    Ties go to the first largest entry, as np.argmax does."""
     out = _as_predictions(output, "accuracy")
     kind, labels = _as_labels(y, out.shape[0], out.shape[1], "accuracy")
     if kind == "onehot":

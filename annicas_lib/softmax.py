@@ -11,13 +11,15 @@ from annicas_lib.dense import _as_array
 class Activation_Softmax:
     """Turns each row of scores into probabilities: p_ij = exp(x_ij) / sum_k exp(x_ik).
 
-    inputs (N, n_classes) -> output (N, n_classes), every row positive and summing to 1.
+    forward: inputs (N, n_classes) scores -> output (N, n_classes), every entry in [0, 1] and
+    every row summing to 1. Lists are accepted; float32 stays float32, integers become float64.
     """
 
     def forward(self, inputs):
         x = _as_array(inputs)
-        if x.ndim != 2:
-            raise ValueError(f"Activation_Softmax expected scores of shape (n_samples, n_classes), got shape {x.shape}.")
+        if x.ndim != 2 or x.shape[1] == 0:
+            hint = " (one sample? wrap it as [scores] or use x.reshape(1, -1))" if x.ndim == 1 else ""
+            raise ValueError(f"Activation_Softmax expected scores of shape (n_samples, n_classes), got shape {x.shape}{hint}.")
         self.inputs = x
         # Shifting a row by a constant leaves its softmax unchanged; shifting by the row's own
         # maximum makes every exponent <= 0, so nothing overflows and no row underflows to all zeros.
