@@ -110,3 +110,8 @@ def test_every_chapter_notebook_is_executed_and_numbered():
         nb = json.loads(path.read_text())
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert all(c.get("execution_count") for c in code), f"{path.name} is committed without outputs: execute it in place"
+
+
+def test_notebooks_are_tidy():
+    result = subprocess.run([sys.executable, "tools/tidy_notebooks.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
