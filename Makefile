@@ -68,7 +68,7 @@ test-notebooks: $(STAMP)
 test-browser: $(STAMP) book
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
-	$(PY) -m pip install --quiet -e '.[course,test,browser,book]'
+	$(PY) -c 'import playwright, jupyter_server_mathjax' 2>/dev/null || $(PY) -m pip install --quiet -e '.[course,test,browser,book]'
 	$(PY) -m pytest -p no:cacheprovider system_tests/test_jupyterlab.py system_tests/test_book.py
 
 # A fresh clone runs the README's two commands; environment.yml builds a working environment.
