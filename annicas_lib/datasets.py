@@ -350,31 +350,6 @@ def fetch_files(dataset, *, folder=None, download=False, progress=True):
                 f"different one; delete it and download it again from {entry['url'] + filename}."
             )
     return paths
-    if not download:
-        raise DataNotAvailableError(
-            f"{dataset} needs the file {filename}, which is not in {target_dir}: download it from {url} "
-            f"and put it in that folder (or call again with download=True, or set the ANNICAS_DATA "
-            "environment variable to the folder that holds your data sets)."
-        )
-    target_dir.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            _download_url(url, temp, progress=progress)
-        found = sha256_of(temp_name)
-        if found != expected:
-            raise ChecksumError(
-                f"the download of {url} has SHA-256 {found}, not the published {expected} (size "
-                f"{os.path.getsize(temp_name)} bytes, expected {size}); nothing was kept: try again later, "
-                f"or download the file by hand into {target_dir}."
-            )
-        os.replace(temp_name, target)
-    except BaseException:
-        # an error or Ctrl-C: remove the partial file, so no half download is ever mistaken for data
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
-        raise
-    return target
 
 
 import tarfile
