@@ -115,3 +115,13 @@ def test_every_chapter_notebook_is_executed_and_numbered():
 def test_notebooks_are_tidy():
     result = subprocess.run([sys.executable, "tools/tidy_notebooks.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_readme_example_trains_the_spiral_network():
+    """The README's code sample runs as printed and learns (>= 0.90 training accuracy)."""
+    from annicas_lib import accuracy
+
+    block = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert accuracy(namespace["loss_fn"].output, namespace["y"]) >= 0.90
