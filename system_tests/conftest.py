@@ -66,7 +66,10 @@ def lab(workdir):
            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workdir / '.workspaces'}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / ".jupyter"), MPLBACKEND="module://matplotlib_inline.backend_inline")
+    # Chromium, the server and the kernel share this machine's 2 cores: a multi-threaded BLAS in the
+    # kernel then spin-waits for a core and small matrix products can stall for many milliseconds each.
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(workdir / ".jupyter"), MPLBACKEND="module://matplotlib_inline.backend_inline",
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env, start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc=proc)

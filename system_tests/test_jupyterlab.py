@@ -23,15 +23,24 @@ def _dismiss_dialogs(page):
 
 
 def _run_all_and_wait(page, n_code_cells):
+    """Run All Cells, then wait until every code cell has run, or the kernel has sat idle for
+    15 s with cells left (Run All stops at an error: the saved notebook then shows which)."""
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click("li.lm-Menu-item:has-text('Run All Cells')")
-    deadline = time.time() + RUN_TIMEOUT
+    deadline, idle_since = time.time() + RUN_TIMEOUT, None
     while time.time() < deadline:
-        prompts = [p.inner_text() for p in page.query_selector_all(".jp-CodeCell .jp-InputPrompt")]
-        done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
+        prompts = [p.inner_text().strip() for p in page.query_selector_all(".jp-CodeCell .jp-InputPrompt")]
+        done = sum(p.startswith("[") and p[1:-2].strip().isdigit() for p in prompts)
+        running = any("*" in p for p in prompts)
         status = page.get_attribute(".jp-Notebook-ExecutionIndicator", "data-status")
-        if len(done) >= n_code_cells and status == "idle":
+        if done >= n_code_cells and status == "idle":
             return
+        if status == "idle" and not running and done:
+            idle_since = idle_since or time.time()
+            if time.time() - idle_since > 15:
+                return
+        else:
+            idle_since = None
         time.sleep(1)
     raise AssertionError(f"the kernel did not finish running all cells within {RUN_TIMEOUT} s")
 
@@ -97,6 +106,8 @@ def test_chapter_runs_and_widget_responds(lab, browser, chapter):
             for i, c in enumerate(saved["cells"]) for o in c.get("outputs", []) if o.get("output_type") == "error"
         ]
         assert not errors, f"{chapter} shows errors in the browser: {errors}"
+        not_run = [i for i, c in enumerate(saved["cells"]) if c["cell_type"] == "code" and not c.get("execution_count")]
+        assert not not_run, f"{chapter}: cells {not_run} never ran in the browser"
 
         cell, before, kind = _move_first_widget(page)
         for _ in range(60):  # the kernel redraws the output the widget drives
