@@ -70,9 +70,11 @@ def _move_first_widget(page):
         cell = handle.evaluate_handle("el => el.closest('.jp-Cell')").as_element()
         handle.scroll_into_view_if_needed()
         before = _cell_state(cell)
+        value = handle.get_attribute("aria-valuenow")
         handle.focus()
         for _ in range(4):
             page.keyboard.press("ArrowRight")
+        assert handle.get_attribute("aria-valuenow") != value, "the slider did not move under the keyboard"
         return cell, before, "slider"
     select = page.query_selector(".widget-dropdown select")
     if select:
@@ -81,7 +83,10 @@ def _move_first_widget(page):
         before = _cell_state(cell)
         options = select.eval_on_selector_all("option", "opts => opts.map(o => o.value)")
         current = select.input_value()
-        select.select_option(next(o for o in options if o != current))
+        choice = next(o for o in options if o != current)
+        select.select_option(choice)
+        time.sleep(1)
+        assert select.input_value() == choice, f"the dropdown shows {select.input_value()!r} after choosing {choice!r}"
         return cell, before, "dropdown"
     raise AssertionError("no slider or dropdown widget found in the notebook")
 
