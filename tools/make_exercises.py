@@ -23,6 +23,8 @@ import re
 import sys
 from pathlib import Path
 
+from generated_files import sync
+
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -100,28 +102,7 @@ def main(argv=None) -> int:
         print(f"make_exercises: {err}", file=sys.stderr)
         return 2
     stale = [p for p in sorted((root / "exercises").glob("*.ipynb")) if p not in files]
-    if args.check:
-        problems = [f"{p.relative_to(root)} differs from what solutions/ generates"
-                    for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
-        problems += [f"{p.relative_to(root)} has no solutions/ notebook" for p in stale]
-        if problems:
-            print("exercises/ is out of date with solutions/:", file=sys.stderr)
-            for line in problems:
-                print(f"  - {line}", file=sys.stderr)
-            print("Run `make exercises` and commit the result (edit solutions/, never exercises/).", file=sys.stderr)
-            return 1
-        print(f"exercises/ matches solutions/ ({len(files)} notebooks).")
-        return 0
-    (root / "exercises").mkdir(exist_ok=True)
-    for path, text in files.items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(root)}")
-    for path in stale:
-        path.unlink()
-        print(f"removed {path.relative_to(root)}")
-    return 0
-
+    return sync(files, stale, root, check=args.check, source="solutions/", target="exercises/", command="make exercises")
 
 if __name__ == "__main__":
     sys.exit(main())
